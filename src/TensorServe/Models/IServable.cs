@@ -1,0 +1,37 @@
+using TensorServe.Tensors;
+
+namespace TensorServe.Models;
+
+/// <summary>
+/// One loaded model version, as a backend (ONNX Runtime, TensorFlow) presents it. Implementations are thread-safe:
+/// many requests run concurrently on one servable.
+/// </summary>
+public interface IServable : IDisposable
+{
+    /// <summary>Platform name as in <c>ModelConfig.model_platform</c> (<c>onnx</c>, <c>tensorflow</c>).</summary>
+    string Platform { get; }
+
+    /// <summary>Signatures by key; <see cref="SignatureConstants.DefaultServingKey"/> is the default.</summary>
+    IReadOnlyDictionary<string, SignatureDef> Signatures { get; }
+
+    /// <summary>
+    /// Runs <paramref name="signature"/>. <paramref name="inputs"/> holds one tensor per signature input, in
+    /// <see cref="SignatureDef.Inputs"/> order, each already of the input's dtype. Only the outputs at
+    /// <paramref name="outputIndices"/> (indices into <see cref="SignatureDef.Outputs"/>) are computed; they are returned in
+    /// that order and the caller owns (disposes) them. Failures are <see cref="ServingException"/>s with TF's codes.
+    /// </summary>
+    Tensor[] Run(SignatureDef signature, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<int> outputIndices,
+        CancellationToken cancellationToken);
+}
+
+/// <summary>Creates servables from a version directory (<c>base_path/&lt;version&gt;/</c>).</summary>
+public interface IServableLoader
+{
+    string Platform { get; }
+
+    /// <summary>True when <paramref name="versionPath"/> holds this backend's model files.</summary>
+    bool CanLoad(string versionPath);
+
+    /// <summary>Loads the model; throws <see cref="ServingException"/> with the reason (it becomes the version's status).</summary>
+    IServable Load(string versionPath, CancellationToken cancellationToken);
+}
