@@ -48,6 +48,11 @@ internal static class TensorProtoCodec
 
         if (dtype == DataType.String)
         {
+            // The offsets table takes 4 bytes per element: bound it like a numeric tensor of int32.
+            if (count * sizeof(int) > Array.MaxLength)
+            {
+                throw Invalid($"string tensor of shape {TensorShape.ToDebugString(shape)} has too many elements");
+            }
             return proto.TensorContent.IsEmpty ? StringsFromField(proto.StringVal, shape, count) : StringsFromContent(proto.TensorContent.Span, shape, count);
         }
 

@@ -229,6 +229,22 @@ public class TensorProtoCodecTests
     }
 
     [Fact]
+    public void FromProto_HugeStringCountFromOneValue_ThrowsInsteadOfAllocating()
+    {
+        var proto = Proto(ProtoDataType.DtString, 1L << 30);
+        proto.StringVal.Add(ByteString.CopyFromUtf8("x"));
+        AssertInvalid(proto);
+    }
+
+    [Fact]
+    public void FromProto_StringCountLargerThanContent_Throws()
+    {
+        var proto = Proto(ProtoDataType.DtString, 1000);
+        proto.TensorContent = ByteString.CopyFrom(new byte[10]);
+        AssertInvalid(proto);
+    }
+
+    [Fact]
     public void FromProto_MoreThan254Dims_Throws()
     {
         AssertInvalid(Proto(ProtoDataType.DtFloat, Enumerable.Repeat(1L, 255).ToArray()));
