@@ -1,0 +1,193 @@
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using TensorServe.Models;
+using TensorServe.Tensors;
+using Tensorflow.Serving;
+using ModelSignatureDef = TensorServe.Models.SignatureDef;
+
+namespace TensorServe.Grpc;
+
+/// <summary>
+/// <c>tensorflow.serving.PredictionService</c>: Predict and GetModelMetadata with TF Serving's semantics and texts (spec
+/// §3.4, §2.2). Classify, Regress and MultiInference are not in this slice and answer UNIMPLEMENTED.
+/// </summary>
+internal sealed class PredictionServiceImpl(
+    ModelManager manager,
+    GrpcServingOptions options,
+    ILogger<PredictionServiceImpl> logger) : PredictionService.PredictionServiceBase
+{
+    /// <summary>The only metadata field TF Serving supports (<c>kSignatureDef</c>).</summary>
+    private const string SignatureDefField = "signature_def";
+
+    public override Task<PredictResponse> Predict(PredictRequest request, ServerCallContext context)
+    {
+        try
+        {
+            return Task.FromResult(Predict(request, context.CancellationToken));
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException<PredictResponse>(GrpcErrors.ToRpcException(ex, context, logger));
+        }
+    }
+
+    public override Task<GetModelMetadataResponse> GetModelMetadata(GetModelMetadataRequest request, ServerCallContext context)
+    {
+        try
+        {
+            return Task.FromResult(GetModelMetadata(request));
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException<GetModelMetadataResponse>(GrpcErrors.ToRpcException(ex, context, logger));
+        }
+    }
+
+    public override Task<ClassificationResponse> Classify(ClassificationRequest request, ServerCallContext context) =>
+        Task.FromException<ClassificationResponse>(NotSupported("Classify", context));
+
+    public override Task<RegressionResponse> Regress(RegressionRequest request, ServerCallContext context) =>
+        Task.FromException<RegressionResponse>(NotSupported("Regress", context));
+
+    public override Task<MultiInferenceResponse> MultiInference(MultiInferenceRequest request, ServerCallContext context) =>
+        Task.FromException<MultiInferenceResponse>(NotSupported("MultiInference", context));
+
+    private RpcException NotSupported(string method, ServerCallContext context) =>
+        GrpcErrors.ToRpcException(ServingException.Unimplemented($"{method} is not supported yet by TensorServe"), context, logger);
+
+    private PredictResponse Predict(PredictRequest request, CancellationToken cancellationToken)
+    {
+        var spec = request.ModelSpec ?? throw ServingException.InvalidArgument("Missing ModelSpec");
+        using var handle = manager.GetServable(ToModelRequest(spec));
+        var servable = handle.Servable;
+        // TF looks the signature up before touching the inputs, so a missing signature wins over bad inputs.
+        var signature = Predictor.GetSignature(servable, spec.SignatureName, out _);
+
+        var inputs = DecodeInputs(request, signature);
+        try
+        {
+            using var result = Predictor.Predict(servable, spec.SignatureName, inputs, request.OutputFilter, cancellationToken);
+            var response = new PredictResponse
+            {
+                ModelSpec = new ModelSpec { Name = spec.Name, Version = handle.Version, SignatureName = result.SignatureName },
+            };
+            var asContent = options.SerializeAsTensorContent;
+            for (var i = 0; i < result.Count; i++)
+            {
+                response.Outputs.Add(result.Aliases[i], TensorProtoCodec.ToProto(result.Tensors[i], asContent));
+            }
+            return response;
+        }
+        finally
+        {
+            DisposeAll(inputs);
+        }
+    }
+
+    /// <summary>
+    /// Decodes every request tensor. When one cannot be parsed, the error is the one TF reports first: its input checks
+    /// run in order (count, then per signature alias: missing or unparsable, then unknown names), so a count mismatch or
+    /// a missing alias earlier in signature order takes precedence over <c>tensor parsing error: alias</c>.
+    /// </summary>
+    private static List<KeyValuePair<string, Tensor>> DecodeInputs(PredictRequest request, ModelSignatureDef signature)
+    {
+        var inputs = new List<KeyValuePair<string, Tensor>>(request.Inputs.Count);
+        HashSet<string>? failed = null;
+        try
+        {
+            foreach (var (alias, proto) in request.Inputs)
+            {
+                try
+                {
+                    inputs.Add(new KeyValuePair<string, Tensor>(alias, TensorProtoCodec.FromProto(proto)));
+                }
+                catch (ServingException)
+                {
+                    (failed ??= new HashSet<string>(StringComparer.Ordinal)).Add(alias);
+                }
+            }
+            if (failed is not null)
+            {
+                ThrowFirstInputError(request, signature, failed);
+            }
+            return inputs;
+        }
+        catch
+        {
+            DisposeAll(inputs);
+            throw;
+        }
+    }
+
+    private static void ThrowFirstInputError(PredictRequest request, ModelSignatureDef signature, HashSet<string> failed)
+    {
+        if (request.Inputs.Count == signature.Inputs.Count)
+        {
+            foreach (var (alias, _) in signature.Inputs)
+            {
+                if (!request.Inputs.ContainsKey(alias))
+                {
+                    break;
+                }
+                if (failed.Contains(alias))
+                {
+                    throw ServingException.InvalidArgument($"tensor parsing error: {alias}");
+                }
+            }
+        }
+        // A count mismatch or a missing alias comes first: let the shared Predict checks report it with TF's text. Any
+        // tensor serves as a stand-in, since those checks look only at names.
+        using var placeholder = Tensor.Allocate(DataType.Float, [0]);
+        var names = new List<KeyValuePair<string, Tensor>>(request.Inputs.Count);
+        foreach (var alias in request.Inputs.Keys)
+        {
+            names.Add(new KeyValuePair<string, Tensor>(alias, placeholder));
+        }
+        Predictor.OrderInputs(signature, names);
+        throw ServingException.InvalidArgument($"tensor parsing error: {failed.First()}");
+    }
+
+    private GetModelMetadataResponse GetModelMetadata(GetModelMetadataRequest request)
+    {
+        var spec = request.ModelSpec ?? throw ServingException.InvalidArgument("Missing ModelSpec");
+        if (request.MetadataField.Count == 0)
+        {
+            throw ServingException.InvalidArgument("GetModelMetadataRequest must specify at least one metadata_field");
+        }
+        var response = new GetModelMetadataResponse();
+        // Fields are handled in order, as TF does, so an unsupported field after signature_def still fails the call.
+        foreach (var field in request.MetadataField)
+        {
+            if (field != SignatureDefField)
+            {
+                throw ServingException.InvalidArgument($"Metadata field {field} is not supported");
+            }
+            using var handle = manager.GetServable(ToModelRequest(spec));
+            var map = new SignatureDefMap();
+            foreach (var (key, signature) in handle.Servable.Signatures)
+            {
+                map.SignatureDef.Add(key, TensorProtoCodec.ToProto(signature));
+            }
+            response.ModelSpec = new ModelSpec { Name = spec.Name, Version = handle.Version };
+            response.Metadata[SignatureDefField] = Any.Pack(map);
+        }
+        return response;
+    }
+
+    /// <summary><c>ServableRequestFromModelSpec</c>: a version, a label, or neither (latest).</summary>
+    internal static ModelRequest ToModelRequest(ModelSpec spec) => spec.VersionChoiceCase switch
+    {
+        ModelSpec.VersionChoiceOneofCase.Version => new ModelRequest(spec.Name, spec.Version),
+        ModelSpec.VersionChoiceOneofCase.VersionLabel => new ModelRequest(spec.Name, Label: spec.VersionLabel),
+        _ => new ModelRequest(spec.Name),
+    };
+
+    private static void DisposeAll(List<KeyValuePair<string, Tensor>> tensors)
+    {
+        foreach (var (_, tensor) in tensors)
+        {
+            tensor.Dispose();
+        }
+    }
+}
