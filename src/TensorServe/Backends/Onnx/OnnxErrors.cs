@@ -32,8 +32,14 @@ internal static class OnnxErrors
     }
 
     /// <summary>A failed session creation; the message becomes the version's status.</summary>
-    public static ServingException FromLoad(OnnxRuntimeException exception, string modelPath)
+    public static ServingException FromLoad(Exception exception, string modelPath)
     {
+        if (exception is not OnnxRuntimeException)
+        {
+            // The managed wrapper's own checks (argument, interop or metadata errors): still this model's load failure.
+            return new ServingException(ErrorCode.Internal,
+                $"Failed to load ONNX model {modelPath}: {exception.Message}", exception);
+        }
         var (code, message) = Split(exception.Message);
         var errorCode = code switch
         {

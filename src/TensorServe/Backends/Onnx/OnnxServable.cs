@@ -72,7 +72,7 @@ internal sealed unsafe class OnnxServable : IServable
             {
                 session = new InferenceSession(modelPath, sessionOptions);
             }
-            catch (OnnxRuntimeException e)
+            catch (Exception e) when (e is not (ServingException or OutOfMemoryException))
             {
                 // ORT's managed metadata fails on element types it has no enum value for (float8, int4); name the value.
                 throw FindUnsupportedValue(modelPath) ?? OnnxErrors.FromLoad(e, modelPath);
@@ -110,10 +110,14 @@ internal sealed unsafe class OnnxServable : IServable
             return new OnnxServable(session, modelPath, inputNames, inputTypes, inputDims, outputNames, outputDTypes,
                 signature);
         }
-        catch
+        catch (Exception e)
         {
             session.Dispose();
-            throw;
+            if (e is ServingException or OutOfMemoryException)
+            {
+                throw;
+            }
+            throw OnnxErrors.FromLoad(e, modelPath);
         }
     }
 
@@ -346,8 +350,20 @@ internal sealed unsafe class OnnxServable : IServable
         }
     }
 
-    private static IReadOnlyList<OrtValue> AsList(IDisposableReadOnlyCollection<OrtValue> results) =>
-        results as IReadOnlyList<OrtValue> ?? results.ToArray();
+    private static IReadOnlyList<OrtValue> AsList(IDisposableReadOnlyCollection<OrtValue> results)
+    {
+        if (results is IReadOnlyList<OrtValue> list)
+        {
+            return list;
+        }
+        var values = new OrtValue[results.Count];
+        var i = 0;
+        foreach (var value in results)
+        {
+            values[i++] = value;
+        }
+        return values;
+    }
 
     /// <summary>Moves ORT's output values into tensors; on failure every value not yet handed over is released.</summary>
     private Tensor[] TakeOutputs(IReadOnlyList<OrtValue> results, ReadOnlySpan<Tensor> inputs,

@@ -249,6 +249,30 @@ public class OnnxServableTests
     }
 
     [Fact]
+    public void Run_CancelledWhileRunning_StopsWithCancelled()
+    {
+        // 200 chained 1024x1024 MatMuls take seconds; ORT checks RunOptions.Terminate between nodes.
+        var builder = new OnnxModelBuilder().Input("a", OnnxType.Float, [1024, 1024]);
+        var previous = "a";
+        for (var i = 0; i < 200; i++)
+        {
+            builder.Node("MatMul", [previous, "a"], [$"m{i}"]);
+            previous = $"m{i}";
+        }
+        using var servable = TempModel.Load(builder.Output(previous, OnnxType.Float, [1024, 1024]).Build());
+        var signature = servable.Signatures[SignatureConstants.DefaultServingKey];
+        using var input = Tensor.Allocate(DataType.Float, [1024, 1024]);
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+
+        var e = Assert.Throws<ServingException>(() => servable.Run(signature, [input], [0], cts.Token));
+
+        Assert.Equal(ErrorCode.Cancelled, e.Code);
+        Assert.Equal("Run call was cancelled", e.Message);
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(30), $"cancellation took {stopwatch.Elapsed}");
+    }
+
+    [Fact]
     public void Run_CancellableTokenNotCancelled_Runs()
     {
         using var servable = TempModel.Load(DemoModels.HalfPlusTwo());
