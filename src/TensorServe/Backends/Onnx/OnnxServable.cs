@@ -212,6 +212,11 @@ internal sealed unsafe class OnnxServable : IServable
         {
             throw new ServingException(ErrorCode.Cancelled, "Run call was cancelled");
         }
+        if (outputIndices.IsEmpty)
+        {
+            // Nothing to fetch: ORT refuses a run without outputs, and TF runs nothing for an empty fetch list.
+            return [];
+        }
 
         var outputNames = OutputNamesFor(outputIndices);
         var inputValues = new OrtValue[inputs.Length];

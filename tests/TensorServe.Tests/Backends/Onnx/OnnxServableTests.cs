@@ -120,6 +120,16 @@ public class OnnxServableTests
     }
 
     [Fact]
+    public void Run_NoOutputsRequested_ReturnsEmpty()
+    {
+        using var servable = TempModel.Load(DemoModels.HalfPlusTwo());
+        using var input = OnnxTestData.Floats([1], 1);
+        var signature = servable.Signatures[SignatureConstants.DefaultServingKey];
+
+        Assert.Empty(servable.Run(signature, [input], [], CancellationToken.None));
+    }
+
+    [Fact]
     public void Run_StringsWithArbitraryBytes_RoundTripExactly()
     {
         using var servable = TempModel.Load(DemoModels.Identity(("s", OnnxType.String, null)));
