@@ -1,0 +1,207 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using TensorServe.Backends.Onnx;
+using TensorServe.Grpc;
+using TensorServe.Models;
+using TensorServe.Models.Config;
+using TensorServe.Rest;
+
+namespace TensorServe.Hosting;
+
+/// <summary>
+/// The running server: models loaded first (TF Serving opens its ports only after the initial load, spec §1.1, §5.5),
+/// then gRPC on an HTTP/2-only Kestrel endpoint and REST on an HTTP/1.1 endpoint.
+/// </summary>
+internal sealed partial class TensorServeServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ModelManager _models;
+
+    private TensorServeServer(WebApplication app, ModelManager models, int grpcPort, int restPort)
+    {
+        _app = app;
+        _models = models;
+        GrpcPort = grpcPort;
+        RestPort = restPort;
+    }
+
+    /// <summary>gRPC TCP port, 0 when disabled.</summary>
+    public int GrpcPort { get; }
+
+    /// <summary>REST port, 0 when disabled.</summary>
+    public int RestPort { get; }
+
+    public ModelManager Models => _models;
+
+    /// <summary>
+    /// Validates options, loads every model, and starts listening. Startup problems are <see cref="ServingException"/>s
+    /// whose <see cref="ServingException.StatusString"/> is what TF Serving prints after <c>Failed to start server. Error: </c>.
+    /// </summary>
+    public static async Task<TensorServeServer> StartAsync(ServerOptions options,
+        Action<ILoggingBuilder>? configureLogging = null, CancellationToken cancellationToken = default)
+    {
+        var validation = options.Validate();
+        validation.ThrowIfInvalid();
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = [],
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Logging.ClearProviders();
+        if (configureLogging is null)
+        {
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "yyyy-MM-dd HH:mm:ss.ffffff: ";
+            });
+            builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+            builder.Logging.AddFilter("Grpc", LogLevel.Warning);
+        }
+        else
+        {
+            configureLogging(builder.Logging);
+        }
+
+        var restPort = options.RestApiEnabled ? options.RestApiPort : 0;
+        var grpcPort = options.Port;
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            // TF Serving sets no body limit; bodies are read into pooled buffers that grow with what actually arrives.
+            kestrel.Limits.MaxRequestBodySize = null;
+            kestrel.AddServerHeader = false;
+            if (grpcPort != 0)
+            {
+                kestrel.ListenAnyIP(grpcPort, listen => listen.Protocols = HttpProtocols.Http2);
+            }
+            if (options.GrpcSocketPath.Length > 0)
+            {
+                kestrel.ListenUnixSocket(options.GrpcSocketPath, listen => listen.Protocols = HttpProtocols.Http2);
+            }
+            if (restPort != 0)
+            {
+                kestrel.ListenAnyIP(restPort, listen => listen.Protocols = HttpProtocols.Http1);
+            }
+        });
+
+        var onnxOptions = OnnxOptionsFrom(options);
+        builder.Services.AddSingleton<IServableLoader>(sp =>
+            new OnnxServableLoader(onnxOptions));
+        builder.Services.AddSingleton<ModelManager>();
+        builder.Services.AddSingleton(new GrpcServingOptions { SerializeAsTensorContent = options.EnableSerializationAsTensorContent });
+        builder.Services.AddSingleton(new RestApiOptions(options.RestApiEnableCorsSupport, options.RestApiTimeoutInMs));
+        builder.Services.AddSingleton<RestApiHandler>();
+        builder.Services.AddTensorServeGrpc();
+
+        var app = builder.Build();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TensorServe.Server");
+        foreach (var line in options.UnsupportedSettings())
+        {
+            Log.UnsupportedFlag(logger, line);
+        }
+        foreach (var warning in validation.Warnings)
+        {
+            Log.OptionWarning(logger, warning);
+        }
+
+        var models = app.Services.GetRequiredService<ModelManager>();
+        try
+        {
+            await models.LoadAsync(ResolveModels(options), cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        var rest = app.Services.GetRequiredService<RestApiHandler>();
+        var restOnly = restPort;
+        app.Use(async (context, next) =>
+        {
+            // One Kestrel, two listeners: the REST port gets TF Serving's HTTP API, everything else goes to gRPC.
+            if (restOnly != 0 && context.Connection.LocalPort == restOnly)
+            {
+                await rest.HandleAsync(context).ConfigureAwait(false);
+                return;
+            }
+            await next(context).ConfigureAwait(false);
+        });
+        app.MapTensorServeGrpc();
+
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        if (grpcPort != 0)
+        {
+            Log.GrpcListening(logger, grpcPort);
+        }
+        if (options.GrpcSocketPath.Length > 0)
+        {
+            Log.GrpcSocketListening(logger, options.GrpcSocketPath);
+        }
+        if (restPort != 0)
+        {
+            Log.RestListening(logger, restPort);
+        }
+        return new TensorServeServer(app, models, grpcPort, restPort);
+    }
+
+    /// <summary>Models from <c>--model_config_file</c>, else the single model of <c>--model_name</c>/<c>--model_base_path</c>.</summary>
+    internal static IReadOnlyList<ModelConfig> ResolveModels(ServerOptions options)
+    {
+        if (options.ModelConfigFile.Length > 0)
+        {
+            return ModelConfigLoader.LoadFile(options.ModelConfigFile);
+        }
+        ModelConfigLoader.ValidateBasePath(options.ModelName, options.ModelBasePath);
+        return [ModelConfig.Single(options.ModelName, options.ModelBasePath)];
+    }
+
+    /// <summary>
+    /// ONNX Runtime threads from TF's session flags: <c>--tensorflow_session_parallelism</c> sets both pools, the intra/inter
+    /// flags set one each; 0 leaves ONNX Runtime's default.
+    /// </summary>
+    internal static OnnxBackendOptions OnnxOptionsFrom(ServerOptions options)
+    {
+        var session = (int)Math.Clamp(options.TensorflowSessionParallelism, 0, int.MaxValue);
+        var intra = (int)Math.Clamp(options.TensorflowIntraOpParallelism, 0, int.MaxValue);
+        var inter = (int)Math.Clamp(options.TensorflowInterOpParallelism, 0, int.MaxValue);
+        return new OnnxBackendOptions
+        {
+            IntraOpThreads = intra != 0 ? intra : session,
+            InterOpThreads = inter != 0 ? inter : session,
+        };
+    }
+
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) =>
+        _app.WaitForShutdownAsync(cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Running gRPC ModelServer at 0.0.0.0:{Port} ...")]
+        public static partial void GrpcListening(ILogger logger, int port);
+
+        [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Running gRPC ModelServer at UNIX socket {Path} ...")]
+        public static partial void GrpcSocketListening(ILogger logger, string path);
+
+        [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "Exporting HTTP/REST API at:localhost:{Port} ...")]
+        public static partial void RestListening(ILogger logger, int port);
+
+        [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "{Warning}")]
+        public static partial void OptionWarning(ILogger logger, string warning);
+
+        [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "{Line}")]
+        public static partial void UnsupportedFlag(ILogger logger, string line);
+    }
+}
