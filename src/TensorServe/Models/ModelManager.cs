@@ -133,7 +133,9 @@ public sealed partial class ModelManager : IDisposable
             {
                 var failure = await Task.Run(() => LoadVersion(state, version, path, cancellationToken), cancellationToken)
                     .ConfigureAwait(false);
-                if (failure is not null)
+                // TF Serving waits only for Latest(<model>) at startup (spec §5.5): an older version that fails to load
+                // stays listed in END with its error, and the server still starts.
+                if (failure is not null && version == versions[0].Version)
                 {
                     failures.Add("{{name: " + config.Name + " version: " + version.ToString(CultureInfo.InvariantCulture) +
                                  "} due to error: " + failure.StatusString + "}, ");
