@@ -23,32 +23,6 @@ namespace TensorServe.FunctionalTests.Serving;
 /// </summary>
 public sealed class OnnxFixtureServer : IAsyncLifetime
 {
-    /// <summary>Backend tests with their test vectors; the ones ONNX Runtime 1.31.1 runs in a C.UTF-8 locale.</summary>
-    public static readonly string[] Tests =
-    [
-        "node/test_matmul_2d",
-        "node/test_gemm_default_vector_bias",
-        "node/test_add_bcast",
-        "node/test_add_uint8",
-        "node/test_softmax_example",
-        "node/test_argmax_default_axis_example",
-        "node/test_top_k",
-        "node/test_gather_0",
-        "node/test_where_example",
-        "node/test_cast_FLOAT_to_DOUBLE",
-        "node/test_cast_FLOAT_to_FLOAT16",
-        "node/test_identity",
-        "node/test_basic_conv_with_padding",
-        "node/test_ai_onnx_ml_label_encoder_string_int",
-        "node/test_equal_string",
-        "node/test_string_concat",
-        "simple/test_single_relu_model",
-        "simple/test_sign_model",
-        "simple/test_sequence_model1",
-        "pytorch-converted/test_Conv2d",
-        "pytorch-converted/test_Embedding",
-        "pytorch-converted/test_Softmax",
-    ];
 
     private readonly string _root = Path.Combine(Path.GetTempPath(), "tensorserve-onnx-fixtures-" + Guid.NewGuid().ToString("N"));
     private TensorServeServer? _server;
@@ -60,7 +34,7 @@ public sealed class OnnxFixtureServer : IAsyncLifetime
 
     public static string ModelName(string test) => test.Replace('/', '_').Replace('-', '_');
 
-    public static string TestDir(string test) => Fixtures.Path("onnx", "onnx_backend_tests", test);
+    public static string TestDir(string test) => OnnxBackendTests.Dir(test);
 
     public async Task InitializeAsync()
     {
@@ -69,7 +43,7 @@ public sealed class OnnxFixtureServer : IAsyncLifetime
             return;
         }
         var config = new StringBuilder("model_config_list {\n");
-        foreach (var test in Tests)
+        foreach (var test in OnnxBackendTests.Runnable)
         {
             var versionDir = Path.Combine(_root, ModelName(test), "1");
             Directory.CreateDirectory(versionDir);
@@ -112,7 +86,7 @@ public sealed class OnnxFixtureServer : IAsyncLifetime
 /// </summary>
 public class OnnxFixtureModelsTests(OnnxFixtureServer server) : IClassFixture<OnnxFixtureServer>
 {
-    public static TheoryData<string> Tests => new(OnnxFixtureServer.Tests);
+    public static TheoryData<string> Tests => new(OnnxBackendTests.Runnable);
 
     [FixtureTheory]
     [MemberData(nameof(Tests))]
