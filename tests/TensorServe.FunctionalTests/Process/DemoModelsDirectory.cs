@@ -40,3 +40,11 @@ public sealed class DemoModelsDirectory : IDisposable
         }
     }
 }
+
+/// <summary>One set of demo models per test class; process tests only read them.</summary>
+public sealed class DemoModelsFixture : IDisposable
+{
+    public DemoModelsDirectory Directory { get; } = new();
+
+    public void Dispose() => Directory.Dispose();
+}
