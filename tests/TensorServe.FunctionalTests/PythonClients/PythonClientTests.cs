@@ -28,6 +28,7 @@ public sealed class PythonClientTests : IClassFixture<PythonClientFixture>
     {
         var result = await RunGrpcClientAsync("half_plus_two", "x", "y", HalfPlusTwoInput());
 
+        Assert.Equal("float_val", result.GetProperty("output_encoding").GetString());
         Assert.Equal([2.5f, 3f, 4.5f], Floats(result, "values"));
         Assert.Equal([2.5f, 3f, 4.5f], Floats(result, "values_typed"));
         Assert.Equal([3], Ints(result, "shape"));
@@ -56,11 +57,30 @@ public sealed class PythonClientTests : IClassFixture<PythonClientFixture>
         Assert.Equal([Images, 10], Ints(result, "shape"));
         Assert.Equal(["images"], Strings(result, "signature_inputs"));
         Assert.Equal(["probabilities"], Strings(result, "signature_outputs"));
-        var fromContent = Floats(result, "values");
-        var fromFloatVal = Floats(result, "values_typed");
-        AssertProbabilityRows(fromContent);
-        AssertClose(fromContent, fromFloatVal);
-        AssertClose(InProcessCifar10(pixels), fromContent);
+        // The client sends the same images once as tensor_content and once as float_val.
+        var fromContentInput = Floats(result, "values");
+        var fromFloatValInput = Floats(result, "values_typed");
+        AssertProbabilityRows(fromContentInput);
+        AssertClose(fromContentInput, fromFloatValInput);
+        AssertClose(InProcessCifar10(pixels), fromContentInput);
+    }
+
+    [PythonClientFact]
+    public async Task GrpcClient_SerializationAsTensorContent_DecodedLikeMakeNdarray()
+    {
+        PythonClientEnvironment.EnsureAvailable();
+        var pixels = Cifar10Pixels();
+        var input = _fixture.WriteInput("cifar10_tensor_content", [Images, 32, 32, 3], pixels);
+        await using var server = await Process.ServerProcess.StartAsync(
+            $"--model_config_file={_fixture.Models.ModelsConfig}", "--enable_serialization_as_tensor_content=true");
+
+        var result = await _fixture.RunClientAsync("grpc_client.py", _fixture.StubsDirectory, server.GrpcAddress,
+            "cifar10", "images", "probabilities", input);
+
+        Assert.Equal("tensor_content", result.GetProperty("output_encoding").GetString());
+        Assert.Equal([Images, 10], Ints(result, "shape"));
+        AssertClose(InProcessCifar10(pixels), Floats(result, "values"));
+        AssertClose(Floats(result, "values"), Floats(result, "values_typed"));
     }
 
     [PythonClientFact]
