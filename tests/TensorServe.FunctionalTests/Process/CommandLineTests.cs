@@ -229,6 +229,35 @@ public sealed class CommandLineTests : IClassFixture<DemoModelsFixture>
         Assert.Contains("model.onnx", failure, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task GrpcPortInUse_FailedToStartBuildAndStartExit255()
+    {
+        using var occupied = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        occupied.Start();
+        var port = ((System.Net.IPEndPoint)occupied.LocalEndpoint).Port;
+
+        var result = await ServerProcess.RunToExitAsync($"--model_base_path={_models.HalfPlusTwo}", $"--port={port}");
+
+        Assert.True(result.ExitCode == 255, result.ToString());
+        Assert.Equal(StartFailure + "INVALID_ARGUMENT: Failed to BuildAndStart gRPC server", LastLine(result.StandardOutput));
+        Assert.DoesNotContain("Unhandled exception", result.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RestPortInUse_FailedToStartHttpServerExit255()
+    {
+        using var occupied = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        occupied.Start();
+        var port = ((System.Net.IPEndPoint)occupied.LocalEndpoint).Port;
+
+        var result = await ServerProcess.RunToExitAsync($"--model_base_path={_models.HalfPlusTwo}",
+            $"--port={ServerProcess.FreeTcpPort()}", $"--rest_api_port={port}");
+
+        Assert.True(result.ExitCode == 255, result.ToString());
+        Assert.Equal($"{StartFailure}UNAVAILABLE: Failed to start HTTP Server at localhost:{port}", LastLine(result.StandardOutput));
+        Assert.DoesNotContain("Unhandled exception", result.StandardError, StringComparison.Ordinal);
+    }
+
     private static string LastLine(string output) =>
         output.TrimEnd('\n').Split('\n')[^1];
 
