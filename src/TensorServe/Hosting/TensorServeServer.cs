@@ -135,7 +135,20 @@ internal sealed partial class TensorServeServer : IAsyncDisposable
         });
         app.MapTensorServeGrpc();
 
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            // A port in use: a clear startup failure (exit 255), not an unhandled exception. TF Serving fails the same
+            // way for the gRPC port; for the REST port it only logs and serves gRPC, but one Kestrel binds both here.
+            Log.BindFailed(logger, ex.Message);
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw restPort != 0 && ex.Message.Contains($":{restPort}:", StringComparison.Ordinal)
+                ? new ServingException(ErrorCode.Unavailable, $"Failed to start HTTP Server at localhost:{restPort}", ex)
+                : new ServingException(ErrorCode.InvalidArgument, "Failed to BuildAndStart gRPC server", ex);
+        }
         if (grpcPort != 0)
         {
             Log.GrpcListening(logger, grpcPort);
@@ -203,5 +216,8 @@ internal sealed partial class TensorServeServer : IAsyncDisposable
 
         [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "{Line}")]
         public static partial void UnsupportedFlag(ILogger logger, string line);
+
+        [LoggerMessage(EventId = 6, Level = LogLevel.Error, Message = "{Reason}")]
+        public static partial void BindFailed(ILogger logger, string reason);
     }
 }

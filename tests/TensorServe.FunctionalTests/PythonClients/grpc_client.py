@@ -9,6 +9,13 @@ import sys
 import numpy as np
 
 
+def decode_float(tensor):
+    """What tf.make_ndarray does for DT_FLOAT: raw little-endian tensor_content if set, else float_val."""
+    if tensor.tensor_content:
+        return np.frombuffer(tensor.tensor_content, dtype="<f4")
+    return np.array(tensor.float_val, dtype=np.float32)
+
+
 def main():
     stubs_dir, target, model_name, input_name, output_name, input_path = sys.argv[1:7]
     sys.path.insert(0, stubs_dir)
@@ -32,12 +39,12 @@ def main():
 
     out = response.outputs[output_name]
     out_shape = [d.size for d in out.tensor_shape.dim]
-    values = np.frombuffer(out.tensor_content, dtype=np.float32) if out.tensor_content else np.array(out.float_val)
+    values = decode_float(out)
 
     # A second request with float_val instead of tensor_content, as older clients send.
     request.inputs[input_name].ClearField("tensor_content")
     request.inputs[input_name].float_val.extend(arr.ravel().tolist())
-    values_typed = np.array(stub.Predict(request, timeout=30.0).outputs[output_name].float_val)
+    values_typed = decode_float(stub.Predict(request, timeout=30.0).outputs[output_name])
 
     metadata_request = get_model_metadata_pb2.GetModelMetadataRequest()
     metadata_request.model_spec.name = model_name
@@ -62,6 +69,7 @@ def main():
 
     print(json.dumps({
         "values": values.tolist(),
+        "output_encoding": "tensor_content" if out.tensor_content else "float_val",
         "values_typed": values_typed.tolist(),
         "shape": out_shape,
         "model_spec": {"name": response.model_spec.name, "version": response.model_spec.version.value,

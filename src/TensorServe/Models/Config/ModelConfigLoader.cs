@@ -41,38 +41,34 @@ internal static class ModelConfigLoader
         return FromProto(config);
     }
 
+    /// <summary>
+    /// Validates in TF Serving's order (<c>ServerCore::ReloadConfig</c>): unique names over the whole list, then absolute
+    /// base paths over the whole list (<c>ValidateModelConfigList</c>), then each model's platform
+    /// (<c>CreateStoragePathRoutes</c> / <c>GetPlatform</c>). The first problem found is the error.
+    /// </summary>
     public static IReadOnlyList<ModelConfig> FromProto(ModelServerConfig config)
     {
         if (config.ConfigCase != ModelServerConfig.ConfigOneofCase.ModelConfigList)
         {
             return [];
         }
+        var models = config.ModelConfigList.Config;
         var names = new HashSet<string>(StringComparer.Ordinal);
-        var result = new List<ModelConfig>();
-        foreach (var model in config.ModelConfigList.Config)
+        foreach (var model in models)
         {
             if (!names.Add(model.Name))
             {
                 throw ServingException.InvalidArgument($"Illegal to list model {model.Name} multiple times in config list");
             }
+        }
+        foreach (var model in models)
+        {
             ValidateBasePath(model.Name, model.BasePath);
-#pragma warning disable CS0612 // model_type is deprecated in TF Serving's proto, but it still validates it.
-            var hasType = model.ModelType != ModelType.Unspecified;
-#pragma warning restore CS0612
-            var hasPlatform = model.ModelPlatform.Length > 0;
-            if (!hasType && !hasPlatform)
-            {
-                throw ServingException.InvalidArgument(
-                    "Illegal setting neither ModelServerConfig::model_type (deprecated) nor ModelServerConfig::model_platform, " +
-                    $"model name is {model.Name}");
-            }
-            if (hasType && hasPlatform)
-            {
-                throw ServingException.InvalidArgument(
-                    "Illegal setting both ModelServerConfig::model_type (deprecated) and ModelServerConfig::model_platform, " +
-                    $"model name is {model.Name}");
-            }
-            var platform = hasPlatform ? model.ModelPlatform : "tensorflow";
+        }
+        var result = new List<ModelConfig>(models.Count);
+        foreach (var model in models)
+        {
+            var platform = Platform(model);
             if (!SupportedPlatforms.Contains(platform))
             {
                 throw ServingException.InvalidArgument($"Model {model.Name} requests unsupported platform {platform}");
@@ -83,14 +79,61 @@ internal static class ModelConfigLoader
         return result;
     }
 
-    /// <summary>TF Serving requires an absolute path or a URI (<c>scheme://</c>).</summary>
+    /// <summary>TF Serving's <c>GetPlatform</c>: <c>model_platform</c>, or the deprecated <c>model_type</c> (TENSORFLOW only).</summary>
+    private static string Platform(Tensorflow.Serving.ModelConfig model)
+    {
+#pragma warning disable CS0612 // model_type is deprecated in TF Serving's proto, but it still validates it.
+        var type = model.ModelType;
+        var hasType = type != ModelType.Unspecified;
+        var isTensorFlowType = type == ModelType.Tensorflow;
+#pragma warning restore CS0612
+        var hasPlatform = model.ModelPlatform.Length > 0;
+        if (hasType && hasPlatform)
+        {
+            throw ServingException.InvalidArgument(
+                "Illegal setting both ModelServerConfig::model_type (deprecated) and ModelServerConfig::model_platform, " +
+                $"model name is {model.Name}");
+        }
+        if (hasType && !isTensorFlowType)
+        {
+            // StrCat of the enum prints its number (OTHER = 2).
+            throw ServingException.InvalidArgument(
+                $"ModelServerConfig::model_type choice {(int)type} not supported.");
+        }
+        if (!hasType && !hasPlatform)
+        {
+            throw ServingException.InvalidArgument(
+                "Illegal setting neither ModelServerConfig::model_type (deprecated) nor ModelServerConfig::model_platform, " +
+                $"model name is {model.Name}");
+        }
+        return hasPlatform ? model.ModelPlatform : "tensorflow";
+    }
+
+    /// <summary>
+    /// TF Serving requires an absolute path or a URI (<c>UriIsRelativePath</c>: a scheme matching
+    /// <c>[a-zA-Z][0-9a-zA-Z.]*</c> before <c>://</c>, as <c>io::ParseURI</c> reads it, or a path starting with '/').
+    /// </summary>
     public static void ValidateBasePath(string name, string basePath)
     {
-        if (!Path.IsPathRooted(basePath) && !basePath.Contains("://", StringComparison.Ordinal))
+        if (!Path.IsPathRooted(basePath) && !HasUriScheme(basePath))
         {
             throw ServingException.InvalidArgument(
                 $"Expected model {name} to have an absolute path or URI; got base_path()={basePath}");
         }
+    }
+
+    private static bool HasUriScheme(string uri)
+    {
+        if (uri.Length == 0 || !char.IsAsciiLetter(uri[0]))
+        {
+            return false;
+        }
+        var i = 1;
+        while (i < uri.Length && (char.IsAsciiLetterOrDigit(uri[i]) || uri[i] == '.'))
+        {
+            i++;
+        }
+        return uri.AsSpan(i).StartsWith("://", StringComparison.Ordinal);
     }
 
     private static VersionPolicy Policy(FileSystemStoragePathSourceConfig.Types.ServableVersionPolicy? policy) =>
