@@ -11,11 +11,6 @@ namespace TensorServe.FunctionalTests.PythonClients;
 /// </summary>
 public sealed class PythonClientTests : IClassFixture<PythonClientFixture>
 {
-    /// <summary>Why the REST predict checks are skipped on this branch; remove the Skip once the parser is merged.</summary>
-    private const string RestPredictPending =
-        "REST predict parsing is still the placeholder (PredictRequestParser answers 501 UNIMPLEMENTED) on this branch; " +
-        "unskip when the REST predict parser lands";
-
     private const float Tolerance = 1e-6f;
     private const int Images = 3;
 
@@ -101,7 +96,7 @@ public sealed class PythonClientTests : IClassFixture<PythonClientFixture>
         }
     }
 
-    [PythonClientFact(Skip = RestPredictPending)]
+    [PythonClientFact]
     public async Task RestClient_HalfPlusTwo_Predictions()
     {
         var result = await RunRestClientAsync("half_plus_two", HalfPlusTwoInput());
@@ -112,7 +107,7 @@ public sealed class PythonClientTests : IClassFixture<PythonClientFixture>
         Assert.StartsWith("application/json", result.GetProperty("content_type").GetString(), StringComparison.Ordinal);
     }
 
-    [PythonClientFact(Skip = RestPredictPending)]
+    [PythonClientFact]
     public async Task RestClient_Cifar10_PredictionsMatchGrpcClient()
     {
         var input = _fixture.WriteInput("cifar10_rest", [Images, 32, 32, 3], Cifar10Pixels());
