@@ -321,23 +321,25 @@ internal static class PredictRequestParser
             var seenCount = 0;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                // TF copies the key through a C string, so a "\u0000" ends it.
-                var name = KeyBytes(in reader);
+                // TF copies the key through a C string, so a "\u0000" ends it. Keys without escapes (the usual case)
+                // are compared in place; the raw span stays valid after the reader moves on.
+                ReadOnlySpan<byte> name = reader.StringHasEscapes ? KeyBytes(in reader) : reader.RawString;
                 var index = IndexOf(name);
-                var nameText = Encoding.UTF8.GetString(name);
                 reader.Read();
                 try
                 {
                     if (index < 0)
                     {
-                        throw ServingException.InvalidArgument($"JSON object: does not have named input: {nameText}");
+                        throw ServingException.InvalidArgument(
+                            $"JSON object: does not have named input: {Encoding.UTF8.GetString(name)}");
                     }
                     AddInstanceItem(ref reader, index);
                 }
                 catch (ServingException e)
                 {
                     throw ServingException.InvalidArgument(
-                        $"Failed to process element: {item} key: {nameText} of 'instances' list. Error: {e.StatusString}");
+                        $"Failed to process element: {item} key: {Encoding.UTF8.GetString(name)} of 'instances' list. " +
+                        $"Error: {e.StatusString}");
                 }
                 if (!seen[index])
                 {
