@@ -134,6 +134,18 @@ internal ref struct RapidJsonPrettyWriter
         _writer.Advance(pos + text.Length);
     }
 
+    /// <summary>
+    /// A value whose text the caller already formatted (e.g. a number as RapidJSON's own <c>Writer</c> prints it). An
+    /// empty <paramref name="text"/> writes only the separator, as RapidJSON does before refusing a NaN/Inf double.
+    /// </summary>
+    public void RawValue(ReadOnlySpan<byte> text)
+    {
+        var span = _writer.GetSpan(MaxPrefixLength + text.Length);
+        var pos = Prefix(span);
+        text.CopyTo(span[pos..]);
+        _writer.Advance(pos + text.Length);
+    }
+
     /// <summary>", " or ",\n" + indent or ": " — at most 2 separator bytes, a newline and the current indent.</summary>
     private readonly int MaxPrefixLength => 3 + (_depth * IndentWidth);
 
