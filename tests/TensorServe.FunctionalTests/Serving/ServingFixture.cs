@@ -166,9 +166,9 @@ public sealed record RestReply(HttpStatusCode Status, string? ContentType, strin
         return new RestReply(response.StatusCode, response.Content.Headers.ContentType?.ToString(), body, response);
     }
 
-    /// <summary>TF Serving's error body for <paramref name="message"/> (spec §1.4), with JSON escaping of quotes.</summary>
+    /// <summary>TF Serving's error body for <paramref name="message"/> (spec §1.4), with RapidJSON's escaping of the characters these messages contain.</summary>
     public static string ErrorBody(string message) =>
-        "{\n    \"error\": \"" + message.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"\n}";
+        "{\n    \"error\": \"" + message.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n") + "\"\n}";
 }
 
 [CollectionDefinition(Name)]
