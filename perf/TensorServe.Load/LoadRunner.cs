@@ -55,8 +55,9 @@ internal static class LoadRunner
                 // Only an abort (Ctrl+C) cancels a request; the end of the phase lets it finish.
                 failure = await scenario.ExecuteAsync(worker, abort).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (abort.IsCancellationRequested)
+            catch (Exception) when (abort.IsCancellationRequested)
             {
+                // Aborted mid-request (gRPC reports it as RpcException Cancelled): not a server failure, not counted.
                 return;
             }
             catch (Exception e)

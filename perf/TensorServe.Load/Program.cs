@@ -77,11 +77,11 @@ public static class Program
             }
             restTarget = new Uri($"http://127.0.0.1:{server.RestPort}");
             grpcTarget = new Uri($"http://127.0.0.1:{server.GrpcPort}");
-            target = $"in-process TensorServe (REST {restTarget}, gRPC {grpcTarget}, {config})";
+            target = $"in-process TensorServe (REST {restTarget.Authority}, gRPC {grpcTarget.Authority}, {config})";
         }
         else
         {
-            target = $"external server (REST {restTarget}, gRPC {grpcTarget})";
+            target = $"external server (REST {restTarget.Authority}, gRPC {grpcTarget.Authority})";
         }
 
         var results = new List<ScenarioResult>();
