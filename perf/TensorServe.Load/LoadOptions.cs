@@ -15,7 +15,9 @@ internal sealed class LoadOptions
           --target_rest=<url>       REST base URL of a running server (default http://127.0.0.1:8501)
           --target_grpc=<url>       gRPC base URL of a running server (default http://127.0.0.1:8500)
           --seconds=<n>             measured seconds per scenario, 1..300 (default 10)
-          --warmup_seconds=<n>      unmeasured seconds before each scenario, 0..60 (default 2)
+          --warmup_seconds=<n>      unmeasured warm-up of all scenarios in turn before the first is measured
+                                    (JIT tiering), 0..120 (default 10); each scenario also gets 1 s to settle
+                                    unless this is 0
           --concurrency=<n>         requests in flight (closed loop), 1..1024 (default 16)
           --grpc_channels=<n>       gRPC channels shared by the workers, 1..16 (default 2)
           --scenarios=<a,b,...>     any of rest_half,grpc_half,rest_cifar,grpc_cifar (default all)
@@ -33,7 +35,7 @@ internal sealed class LoadOptions
 
     public int Seconds { get; private set; } = 10;
 
-    public int WarmupSeconds { get; private set; } = 2;
+    public int WarmupSeconds { get; private set; } = 10;
 
     public int Concurrency { get; private set; } = 16;
 
@@ -80,7 +82,7 @@ internal sealed class LoadOptions
                     options.Seconds = Bounded(name, value, 1, 300);
                     break;
                 case "warmup_seconds":
-                    options.WarmupSeconds = Bounded(name, value, 0, 60);
+                    options.WarmupSeconds = Bounded(name, value, 0, 120);
                     break;
                 case "concurrency":
                     options.Concurrency = Bounded(name, value, 1, 1024);

@@ -5,7 +5,7 @@ namespace TensorServe.Load;
 
 /// <summary>
 /// Runs a scenario as a closed loop: <c>concurrency</c> workers, each sending its next request as soon as the previous
-/// one answered, first for the warm-up (not recorded), then for the measured duration. A request in flight when the
+/// one answered, first for a short settle phase (not recorded), then for the measured duration. A request in flight when the
 /// duration ends is allowed to finish and is counted; the elapsed time used for RPS includes that drain.
 /// </summary>
 internal static class LoadRunner
@@ -13,12 +13,24 @@ internal static class LoadRunner
     /// <summary>Per-request limit: a stuck server shows up as "timeout" failures, never as a hung run.</summary>
     public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(10);
 
-    public static async Task<ScenarioResult> RunAsync(Scenario scenario, int concurrency, TimeSpan warmup,
+    /// <summary>
+    /// Sends every scenario's requests, interleaved, without recording. Tiered JIT needs this: on 2 cores busy with the
+    /// load itself, the background tier-1 compiles lag, and a 2 s warm-up left the first scenario measured at a third of
+    /// its warm throughput.
+    /// </summary>
+    public static Task WarmUpAsync(IReadOnlyList<Scenario> scenarios, int concurrency, TimeSpan duration,
+        CancellationToken abort) =>
+        duration > TimeSpan.Zero && scenarios.Count > 0
+            ? RunPhaseAsync(new RoundRobinScenario(scenarios), concurrency, duration, abort)
+            : Task.CompletedTask;
+
+    /// <summary>Runs <paramref name="settle"/> unrecorded (connections opened, caches filled), then measures.</summary>
+    public static async Task<ScenarioResult> RunAsync(Scenario scenario, int concurrency, TimeSpan settle,
         TimeSpan duration, CancellationToken abort)
     {
-        if (warmup > TimeSpan.Zero)
+        if (settle > TimeSpan.Zero)
         {
-            await RunPhaseAsync(scenario, concurrency, warmup, abort).ConfigureAwait(false);
+            await RunPhaseAsync(scenario, concurrency, settle, abort).ConfigureAwait(false);
         }
         var started = Stopwatch.GetTimestamp();
         var workers = await RunPhaseAsync(scenario, concurrency, duration, abort).ConfigureAwait(false);
@@ -67,6 +79,18 @@ internal static class LoadRunner
             }
             stats.Record(Stopwatch.GetElapsedTime(start), failure);
         }
+    }
+}
+
+/// <summary>Each call goes to the next scenario in turn.</summary>
+internal sealed class RoundRobinScenario(IReadOnlyList<Scenario> scenarios) : Scenario("warm-up", "all scenarios in turn")
+{
+    private int _next = -1;
+
+    public override Task<string?> ExecuteAsync(int worker, CancellationToken cancellationToken)
+    {
+        var index = (int)((uint)Interlocked.Increment(ref _next) % (uint)scenarios.Count);
+        return scenarios[index].ExecuteAsync(worker, cancellationToken);
     }
 }
 

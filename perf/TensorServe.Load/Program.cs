@@ -19,6 +19,9 @@ public static class Program
     private const int ExitUsage = 2;
     private const int ExitInterrupted = 130;
 
+    /// <summary>Unrecorded time before each measured scenario, after the shared warm-up.</summary>
+    private static readonly TimeSpan SettleTime = TimeSpan.FromSeconds(1);
+
     public static async Task<int> Main(string[] args)
     {
         LoadOptions options;
@@ -113,17 +116,20 @@ public static class Program
             try
             {
                 var clients = Array.ConvertAll(channels, c => new PredictionService.PredictionServiceClient(c));
-                foreach (var name in options.Scenarios)
+                var scenarios = options.Scenarios.Select(name => Create(name, http, restTarget, clients)).ToArray();
+                Console.WriteLine($"warming up for {options.WarmupSeconds} s (all scenarios in turn) ...");
+                await LoadRunner.WarmUpAsync(scenarios, options.Concurrency, TimeSpan.FromSeconds(options.WarmupSeconds),
+                    abort.Token).ConfigureAwait(false);
+                var settle = options.WarmupSeconds > 0 ? SettleTime : TimeSpan.Zero;
+                foreach (var scenario in scenarios)
                 {
                     if (abort.IsCancellationRequested)
                     {
                         break;
                     }
-                    var scenario = Create(name, http, restTarget, clients);
-                    Console.WriteLine($"running {name} for {options.Seconds} s (+{options.WarmupSeconds} s warm-up) ...");
-                    var result = await LoadRunner.RunAsync(scenario, options.Concurrency,
-                        TimeSpan.FromSeconds(options.WarmupSeconds), TimeSpan.FromSeconds(options.Seconds), abort.Token)
-                        .ConfigureAwait(false);
+                    Console.WriteLine($"running {scenario.Name} for {options.Seconds} s (+{settle.TotalSeconds:0} s settle) ...");
+                    var result = await LoadRunner.RunAsync(scenario, options.Concurrency, settle,
+                        TimeSpan.FromSeconds(options.Seconds), abort.Token).ConfigureAwait(false);
                     results.Add(result);
                     Console.WriteLine(Report.Console(result));
                 }

@@ -14,7 +14,7 @@ internal static class Report
         string.Create(CultureInfo.InvariantCulture,
             $"{DateTime.UtcNow:yyyy-MM-dd HH:mm:ss}Z, {System.Environment.ProcessorCount} logical cores, " +
             $"{RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}; concurrency {options.Concurrency}, " +
-            $"{options.Seconds} s per scenario after {options.WarmupSeconds} s warm-up; target: {target}");
+            $"{options.Seconds} s per scenario after a {options.WarmupSeconds} s shared warm-up; target: {target}");
 
     public static string Console(ScenarioResult result)
     {
