@@ -1,0 +1,105 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace TensorServe.Load;
+
+/// <summary>Console output in NBomber's layout (one box per scenario, then a summary) and an optional Markdown file.</summary>
+internal static class Report
+{
+    private const int LabelWidth = 18;
+    private const int ValueWidth = 74;
+
+    public static string Environment(LoadOptions options, string target) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"{DateTime.UtcNow:yyyy-MM-dd HH:mm:ss}Z, {System.Environment.ProcessorCount} logical cores, " +
+            $"{RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}; concurrency {options.Concurrency}, " +
+            $"{options.Seconds} s per scenario after a {options.WarmupSeconds} s shared warm-up; target: {target}");
+
+    public static string Console(ScenarioResult result)
+    {
+        var text = new StringBuilder();
+        text.AppendLine(Invariant($"scenario: {result.Name}  ({result.Description})"));
+        text.AppendLine(Invariant($"  - ok count: {result.Ok}"));
+        text.AppendLine(Invariant($"  - fail count: {result.Failed}"));
+        text.AppendLine(Invariant($"  - duration: {result.Elapsed:hh\\:mm\\:ss\\.fff}, keep_constant copies: {result.Concurrency}"));
+        if (result.Interrupted)
+        {
+            text.AppendLine("  - interrupted: numbers cover only the part that ran");
+        }
+        var rule = new string('─', LabelWidth + 2);
+        var valueRule = new string('─', ValueWidth + 2);
+        text.AppendLine($"┌{rule}┬{valueRule}┐");
+        Row(text, "step", "ok stats");
+        text.AppendLine($"├{rule}┼{valueRule}┤");
+        Row(text, "name", "global information");
+        Row(text, "request count", Invariant(
+            $"all = {result.Requests}, ok = {result.Ok}, fail = {result.Failed}, RPS = {result.Rps:F1}"));
+        Row(text, "latency (ms)", Invariant(
+            $"min = {result.MinMs:F2}, mean = {result.MeanMs:F2}, max = {result.MaxMs:F2}, StdDev = {result.StdDevMs:F2}"));
+        Row(text, "latency percentile", Invariant(
+            $"p50 = {result.P50Ms:F2}, p75 = {result.P75Ms:F2}, p95 = {result.P95Ms:F2}, p99 = {result.P99Ms:F2}"));
+        text.AppendLine($"└{rule}┴{valueRule}┘");
+        if (result.Failures.Count > 0)
+        {
+            text.AppendLine("  fail reasons:");
+            foreach (var (reason, count) in result.Failures)
+            {
+                text.AppendLine(Invariant($"    {count,8} x {reason}"));
+            }
+        }
+        return text.ToString();
+    }
+
+    public static string ConsoleSummary(IReadOnlyList<ScenarioResult> results)
+    {
+        var text = new StringBuilder();
+        text.AppendLine(Invariant(
+            $"{"scenario",-12} {"requests",9} {"ok",9} {"fail",6} {"RPS",9} {"min",8} {"mean",8} {"p50",8} {"p75",8} {"p95",8} {"p99",8} {"max",8}  (latency ms)"));
+        foreach (var r in results)
+        {
+            text.AppendLine(Invariant(
+                $"{r.Name,-12} {r.Requests,9} {r.Ok,9} {r.Failed,6} {r.Rps,9:F1} {r.MinMs,8:F2} {r.MeanMs,8:F2} {r.P50Ms,8:F2} {r.P75Ms,8:F2} {r.P95Ms,8:F2} {r.P99Ms,8:F2} {r.MaxMs,8:F2}"));
+        }
+        return text.ToString();
+    }
+
+    public static string Markdown(string environment, IReadOnlyList<ScenarioResult> results)
+    {
+        var text = new StringBuilder();
+        text.AppendLine("# TensorServe load report");
+        text.AppendLine();
+        text.AppendLine(environment);
+        text.AppendLine();
+        text.AppendLine("Latencies in ms over successful requests; RPS counts every completed request.");
+        text.AppendLine();
+        text.AppendLine("| scenario | requests | ok | fail | RPS | min | mean | p50 | p75 | p95 | p99 | max |");
+        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var r in results)
+        {
+            text.AppendLine(Invariant(
+                $"| {r.Name} | {r.Requests} | {r.Ok} | {r.Failed} | {r.Rps:F1} | {r.MinMs:F2} | {r.MeanMs:F2} | {r.P50Ms:F2} | {r.P75Ms:F2} | {r.P95Ms:F2} | {r.P99Ms:F2} | {r.MaxMs:F2} |"));
+        }
+        text.AppendLine();
+        foreach (var r in results)
+        {
+            text.AppendLine(Invariant($"- `{r.Name}`: {r.Description}{(r.Interrupted ? " (interrupted)" : "")}"));
+            foreach (var (reason, count) in r.Failures)
+            {
+                text.AppendLine(Invariant($"  - {count} x `{reason.Replace('`', '\'')}`"));
+            }
+        }
+        return text.ToString();
+    }
+
+    private static void Row(StringBuilder text, string label, string value)
+    {
+        if (value.Length > ValueWidth)
+        {
+            value = value[..ValueWidth];
+        }
+        text.AppendLine($"│ {label.PadLeft(LabelWidth)} │ {value.PadRight(ValueWidth)} │");
+    }
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}
