@@ -9,12 +9,8 @@ namespace TensorServe.Benchmarks;
 /// <c>dotnet run -c Release --project perf/TensorServe.Benchmarks -- --filter '*Codec*'</c> (any BenchmarkDotNet switch
 /// works: <c>--job short</c>, <c>--list flat</c>, <c>--memory</c> ...). Benchmarks: REST response encoding
 /// (<see cref="PredictResponseWriterBenchmarks"/>), gRPC tensor codec (<see cref="TensorProtoCodecBenchmarks"/>) and ONNX
-/// predict (<see cref="OnnxPredictBenchmarks"/>).
+/// predict (<see cref="OnnxPredictBenchmarks"/>), REST request decoding (<see cref="PredictRequestParserBenchmarks"/>).
 /// </summary>
-/// <remarks>
-/// REST request parsing has no benchmark here yet on purpose: its parser is being rewritten on another branch, and its
-/// benchmark class (row/columnar, single- and multi-segment bodies) is added beside these after that merge.
-/// </remarks>
 public static class Program
 {
     public static int Main(string[] args)

@@ -50,6 +50,7 @@ internal ref struct JsonTokenizer
     private byte[]? _deepKinds;   // bits for levels 64.., rented
     private bool _stringHasEscapes;
     private JsonNumber _number;
+    private bool _doubleDeferred;
 
     /// <summary>Reads one root value starting at <paramref name="start"/> (0 for a whole body; BOM skipped only there).</summary>
     public JsonTokenizer(ReadOnlySpan<byte> json, int start = 0)
@@ -105,7 +106,13 @@ internal ref struct JsonTokenizer
     /// <summary>Whether <see cref="RawString"/> contains escapes (else it is the value itself).</summary>
     public readonly bool StringHasEscapes => _stringHasEscapes;
 
-    public readonly JsonNumber Number => _number;
+    /// <summary>
+    /// The current number. A fraction/exponent token's value is parsed here, on demand, not while tokenizing: the
+    /// validation and indexing passes over a body never need it, and parsing doubles dominates the cost.
+    /// </summary>
+    public readonly JsonNumber Number => _doubleDeferred && TokenType == JsonTokenType.Number
+        ? JsonNumber.FromDouble(ParseDouble(_json[TokenStart..TokenEnd]))
+        : _number;
 
     /// <summary>Advances to the next token; false once the root value is complete.</summary>
     public bool Read()
@@ -772,12 +779,15 @@ internal ref struct JsonTokenizer
 
         TokenType = JsonTokenType.Number;
         TokenEnd = _pos;
-        if (useDouble)
+        _doubleDeferred = useDouble && !nanOrInf;
+        if (_doubleDeferred)
+        {
+            _number = default;
+        }
+        else if (useDouble)
         {
             // RapidJSON 1.1.0 keeps reading a fraction/exponent after NaN/Inf with a zero significand ("NaN.5" is 0.5).
-            _number = JsonNumber.FromDouble(nanOrInf
-                ? ParseAfterNanOrInf(_json[nanOrInfEnd.._pos], minus)
-                : ParseDouble(_json[start.._pos]));
+            _number = JsonNumber.FromDouble(ParseAfterNanOrInf(_json[nanOrInfEnd.._pos], minus));
         }
         else if (nanOrInf)
         {
